@@ -1,0 +1,45 @@
+# Shared helpers for the project's scripts. Source it: `. "$(dirname "$0")/lib.sh"`.
+# Everything a check needs is installed here on demand, so a fresh Debian machine
+# (or CI, as root) can run every script without manual set-up.
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS_DIR="${TOOLS_DIR:-$REPO_ROOT/target/tools}"
+VENV="$TOOLS_DIR/venv"
+mkdir -p "$TOOLS_DIR"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+sudo_if_needed() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+_apt_updated=0
+# ensure_apt CMD PACKAGE: install Debian PACKAGE unless CMD is already on PATH.
+ensure_apt() {
+  local cmd="$1" pkg="$2"
+  command -v "$cmd" >/dev/null 2>&1 && return 0
+  log "installing Debian package $pkg (for $cmd)"
+  if [ "$_apt_updated" -eq 0 ]; then
+    sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    _apt_updated=1
+  fi
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null
+  command -v "$cmd" >/dev/null 2>&1 || die "$pkg installed but $cmd is still not on PATH"
+}
+
+# ensure_pip CMD SPEC: install the PyPI package SPEC into the project's tool venv
+# unless CMD is already there; prints nothing, puts the venv's bin first on PATH.
+ensure_pip() {
+  local cmd="$1" spec="$2"
+  if [ ! -x "$VENV/bin/python" ]; then
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --upgrade pip >/dev/null 2>&1 || true
+  fi
+  export PATH="$VENV/bin:$PATH"
+  [ -x "$VENV/bin/$cmd" ] && return 0
+  log "installing PyPI package $spec (for $cmd)"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "$spec"
+  [ -x "$VENV/bin/$cmd" ] || die "$spec installed but $VENV/bin/$cmd is missing"
+}
