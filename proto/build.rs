@@ -3,7 +3,10 @@
 use std::{env, error::Error, path::PathBuf};
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let protos = ["protos/hipstershop.proto", "protos/grpc/health/v1/health.proto"];
+    let protos = [
+        "protos/hipstershop.proto",
+        "protos/grpc/health/v1/health.proto",
+    ];
     for p in &protos {
         println!("cargo:rerun-if-changed={p}");
     }
