@@ -50,8 +50,11 @@ async fn supported_currencies_in_table_order() {
     server.stop().await;
 }
 
-/// The contract's table: USD input → (EUR, CAD, JPY, GBP, TRY) as (units, nanos).
-const VECTORS: [((i64, i32), [(i64, i32); 5]); 9] = [
+/// (units, nanos)
+type Amount = (i64, i32);
+
+/// The contract's table: USD input → (EUR, CAD, JPY, GBP, TRY).
+const VECTORS: [(Amount, [Amount; 5]); 9] = [
     (
         (19, 990_000_000),
         [
