@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The project's test command (README: "Run all tests"). On a fresh Debian
+# machine it installs what the tests need (redis-server, Chromium and its
+# driver, the offline deployment linters) and then runs:
+#   1. cargo fmt --check and clippy -D warnings on every target,
+#   2. every Rust test of the workspace (real gRPC over loopback TCP, a real
+#      redis-server, real headless Chromium),
+#   3. the offline checks of the images, the Helm chart, platform/ and .github/.
+# Usage: bash scripts/test.sh [--rust-only | --deploy-only]
+. "$(dirname "$0")/lib.sh"
+cd "$REPO_ROOT"
+
+mode="${1:-all}"
+start=$(date +%s)
+step() { log "$* (t+$(( $(date +%s) - start ))s)"; }
+
+if ! command -v cargo >/dev/null 2>&1; then
+  [ -x "$HOME/.cargo/bin/cargo" ] || {
+    step "installing the Rust toolchain with rustup"
+    ensure_apt curl curl
+    curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --component rustfmt,clippy
+  }
+  export PATH="$HOME/.cargo/bin:$PATH"
+fi
+
+step "installing test dependencies (redis-server, chromium, chromedriver)"
+ensure_apt redis-server redis-server
+ensure_apt chromium chromium
+ensure_apt chromedriver chromium-driver
+ensure_apt cc gcc
+
+passed=0
+failed=0
+failures=()
+run_check() {
+  local name="$1"; shift
+  step "$name"
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+  fi
+}
+
+if [ "$mode" != "--deploy-only" ]; then
+  run_check "cargo fmt --check" cargo fmt --all -- --check
+  run_check "cargo clippy -D warnings" cargo clippy --workspace --all-targets --quiet -- -D warnings
+  # Build every binary first: process-level tests start them from target/debug.
+  run_check "cargo build (all binaries)" cargo build --workspace --bins --quiet
+  if cargo nextest --version >/dev/null 2>&1; then
+    run_check "cargo nextest (workspace tests)" cargo nextest run --workspace --no-fail-fast --failure-output final
+  else
+    run_check "cargo test (workspace tests)" cargo test --workspace --no-fail-fast
+  fi
+fi
+
+if [ "$mode" != "--rust-only" ]; then
+  for check in images helm platform github; do
+    script="scripts/check-$check.sh"
+    if [ -f "$script" ]; then
+      run_check "$script" bash "$script"
+    fi
+  done
+fi
+
+step "done"
+if [ "$failed" -gt 0 ]; then
+  printf 'failed: %s\n' "${failures[@]}" >&2
+fi
+echo "suites: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
