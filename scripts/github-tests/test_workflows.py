@@ -79,6 +79,18 @@ class AllWorkflows(unittest.TestCase):
                         with self.subTest(file=path.name, job=name):
                             self.assertIs(step.get("with", {}).get("persist-credentials"), False)
 
+    def test_container_images_are_pinned_by_digest(self):
+        for path in self.files:
+            for name, job in load(path)["jobs"].items():
+                images = []
+                if "container" in job:
+                    c = job["container"]
+                    images.append(c["image"] if isinstance(c, dict) else c)
+                images += [svc["image"] for svc in job.get("services", {}).values()]
+                for image in images:
+                    with self.subTest(file=path.name, job=name):
+                        self.assertRegex(image, r"@sha256:[0-9a-f]{64}$")
+
     def test_no_pull_request_target(self):
         for path in self.files:
             self.assertNotIn("pull_request_target", load(path)["on"], path.name)
@@ -108,6 +120,7 @@ class CI(unittest.TestCase):
         self.assertTrue({"changes", "rust", "deny", "trivy-fs"} <= set(self.image["needs"]))
 
     def test_rust_job_runs_fmt_clippy_and_the_readme_test_command(self):
+        self.assertIn("bookworm", self.jobs["rust"]["container"]["image"])  # the developers' Debian 12
         run = "\n".join(s.get("run", "") for s in steps(self.jobs["rust"]))
         self.assertIn("cargo fmt --all --check", run)
         self.assertRegex(run, r"cargo clippy .*--all-targets.*-- -D warnings")
