@@ -196,5 +196,39 @@ class ChartWorkflows(unittest.TestCase):
         self.assertIn('helm push "$RUNNER_TEMP/chart/onlineboutique-$VERSION.tgz" "$REPO"', run)
 
 
+class WhereThingsArePublished(unittest.TestCase):
+    """The registry paths CI pushes to are the ones the chart and platform/ pull from."""
+
+    OWNER = "boutique-rs"  # docs/CONVENTIONS.md: ghcr.io/boutique-rs/online-boutique
+    ROOT = WORKFLOWS.parents[1]
+
+    def test_images(self):
+        run = next(s["run"] for s in steps(load(WORKFLOWS / "ci.yaml")["jobs"]["image"])
+                   if s.get("id") == "meta")
+        image_repo = re.search(r'image="([^"]+)/\$\{SERVICE\}"', run).group(1)
+        image_repo = image_repo.replace("${OWNER,,}", self.OWNER)
+        values = self.ROOT / "helm" / "onlineboutique" / "values.yaml"
+        if values.exists():
+            self.assertEqual(yaml.safe_load(values.read_text())["images"]["repository"], image_repo)
+        updater = self.ROOT / "platform" / "argocd" / "imageupdater.yaml"
+        if updater.exists():
+            names = re.findall(r"imageName:\s*(\S+)", updater.read_text())
+            self.assertTrue(names)
+            for name in names:
+                self.assertTrue(name.startswith(image_repo + "/"), name)
+
+    def test_chart(self):
+        run = "\n".join(s.get("run", "") for s in
+                        steps(load(WORKFLOWS / "chart-release.yaml")["jobs"]["publish"]))
+        repo = re.search(r'repo=oci://([^"]+)"', run).group(1).replace("${OWNER,,}", self.OWNER)
+        app = self.ROOT / "platform" / "argocd" / "application.yaml"
+        if not app.exists():
+            self.skipTest("platform/argocd/application.yaml not written yet")
+        spec = yaml.safe_load(app.read_text())["spec"]
+        sources = spec.get("sources") or [spec.get("source")]
+        charts = [s for s in sources if s.get("chart") == "onlineboutique"]
+        self.assertEqual([s["repoURL"] for s in charts], [repo])
+
+
 if __name__ == "__main__":
     unittest.main()
