@@ -76,6 +76,7 @@ check() {
   if [ "$rc" -eq 0 ]; then
     passed=$((passed + 1))
     printf 'PASS  %s%s\n' "$name" "$( [ -n "$out" ] && printf ' — %s' "$(printf '%s\n' "$out" | tail -n 1)")"
+    printf '%s\n' "$out" | grep -E '^ *NOTICE' | sed 's/^ */      /' || true
   else
     failed=$((failed + 1))
     printf 'FAIL  %s\n' "$name"

@@ -33,9 +33,13 @@ OWNERS = {"http_server_": "frontend", "checkout_": "checkoutservice", "cartservi
 EXTERNAL_LABELS = {"horizontalpodautoscaler", "resource", "unit", "node", "uid", "image", "id"}
 PEER_VARS = ["PRODUCT_CATALOG_SERVICE_ADDR", "CURRENCY_SERVICE_ADDR", "CART_SERVICE_ADDR", "RECOMMENDATION_SERVICE_ADDR",
              "SHIPPING_SERVICE_ADDR", "CHECKOUT_SERVICE_ADDR", "AD_SERVICE_ADDR", "PAYMENT_SERVICE_ADDR", "EMAIL_SERVICE_ADDR"]
+# Labels whose values are all pre-initialised at start-up (docs/CONVENTIONS.md): a literal matcher on them
+# must name a value the binaries expose (a typo such as route!="/healthz" would silently match everything).
+PREINIT_LABELS = {"route", "grpc_service", "grpc_method", "store", "reason"}
 SEVERITIES = {"debug", "info", "warning", "error"}
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$")
 START_TIMEOUT = 20.0
+NOTICES: list[str] = []
 
 
 class Family:
@@ -43,6 +47,7 @@ class Family:
         self.kind = kind
         self.labels: set[str] = set()
         self.le: set[str] = set()
+        self.values: dict[str, set[str]] = {}
         self.services: set[str] = set()
 
 
@@ -71,6 +76,7 @@ def parse_exposition(text: str, service: str, families: dict[str, Family]) -> No
                 f.le.add(lval)
             else:
                 f.labels.add(lname)
+                f.values.setdefault(lname, set()).add(lval)
 
 
 def run_binary(service: str, f: Failures) -> tuple[str | None, list[str]]:
@@ -113,8 +119,20 @@ def run_binary(service: str, f: Failures) -> tuple[str | None, list[str]]:
         host, _, port = addr.rpartition(":")
         if host.strip("[]") not in ("127.0.0.1", "::1"):
             f.add(f"{service}: metrics listener bound to {addr}, not loopback")
-        with urllib.request.urlopen(f"http://{addr}/metrics", timeout=10) as resp:
-            text = resp.read().decode()
+        # The listeners can be up a moment before every series is registered: scrape until the set of
+        # metric names is stable (two equal scrapes 200 ms apart, at most 3 s).
+        text, names, stable_at, first = "", None, time.monotonic() + 3.0, None
+        while True:
+            with urllib.request.urlopen(f"http://{addr}/metrics", timeout=10) as resp:
+                text = resp.read().decode()
+            now = {l.split("{")[0].split(" ")[0] for l in text.splitlines() if l and not l.startswith("#")}
+            first = now if first is None else first
+            if now == names or time.monotonic() > stable_at:
+                break
+            names = now
+            time.sleep(0.2)
+        if now - first:
+            NOTICES.append(f"NOTICE: {service} registered {sorted(now - first)} only after logging `metrics listening`")
         return text, lines
     finally:
         if proc.poll() is None:
@@ -216,11 +234,15 @@ def run() -> bool:
                         f.add(f"{q.where}: `le` matcher on {sel.name}, which is not a histogram bucket series")
                     elif op == "Equal" and value not in fam.le:
                         f.add(f"{q.where}: {base} has no bucket le={value!r} (buckets: {sorted(fam.le, key=lambda x: float(x))})")
+                elif label in PREINIT_LABELS and op in ("Equal", "NotEqual") and label in fam.values and value not in fam.values[label]:
+                    f.add(f"{q.where}: {base} has no series with {label}={value!r} (values: {sorted(fam.values[label])[:12]})")
                 elif label not in fam.labels and label not in TARGET_LABELS and not (label.startswith("exported_") and label[9:] in fam.labels):
                     f.add(f"{q.where}: {base} has no label {label!r} (labels: {sorted(fam.labels)})")
         for label in q.grouping if resolved else ():
             if label not in all_labels | TARGET_LABELS | EXTERNAL_LABELS | {"le"} and not label.startswith("exported_"):
                 f.add(f"{q.where}: groups or matches on label {label!r}, which no metric has")
+    for n in NOTICES:
+        print(n)
     for base, wheres in unexported.items():
         owner = next((s for p, s in OWNERS.items() if base.startswith(p)), None)
         if owner and owner not in present:
