@@ -1,6 +1,8 @@
 //! Helpers for tests: run any service's `serve` on an ephemeral loopback
 //! port inside the test process, connect to it, and stop it gracefully.
 
+pub mod redis;
+
 use std::{
     future::Future,
     net::SocketAddr,
