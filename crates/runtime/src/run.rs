@@ -142,6 +142,27 @@ where
         }
     };
     let token = CancellationToken::new();
+    {
+        let t = token.clone();
+        tokio::spawn(async move {
+            termination_signal().await;
+            tracing::info!("termination signal received");
+            t.cancel();
+        });
+    }
+    let grace = rc.shutdown_grace;
+    let mut serve_fut = std::pin::pin!(serve(config, listener, token.clone().cancelled_owned()));
+    // Poll the service once before announcing the metrics endpoint: services
+    // register their series synchronously at the start of `serve`, so a
+    // scrape after "metrics listening" sees every name.
+    let mut early = None;
+    std::future::poll_fn(|cx| {
+        if let std::task::Poll::Ready(r) = serve_fut.as_mut().poll(cx) {
+            early = Some(r);
+        }
+        std::task::Poll::Ready(())
+    })
+    .await;
     match bind(rc.metrics_listen, "metrics listening").await {
         Ok(l) => {
             let t = token.clone();
@@ -156,18 +177,8 @@ where
             return ExitCode::from(1);
         }
     }
-    {
-        let t = token.clone();
-        tokio::spawn(async move {
-            termination_signal().await;
-            tracing::info!("termination signal received");
-            t.cancel();
-        });
-    }
-    let grace = rc.shutdown_grace;
-    let serve_fut = serve(config, listener, token.clone().cancelled_owned());
     let result = tokio::select! {
-        r = serve_fut => r.map_err(|e| e.to_string()),
+        r = async { match early.take() { Some(r) => r, None => serve_fut.await } } => r.map_err(|e| e.to_string()),
         () = async { token.cancelled().await; tokio::time::sleep(grace).await } => {
             tracing::warn!(grace_seconds = grace.as_secs(), "in-flight requests did not finish within the grace period; exiting");
             Ok(())
