@@ -24,6 +24,7 @@ use tracing::{Subscriber, field::Field};
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use tracing_subscriber::{
     EnvFilter, Layer,
+    filter::{FilterExt as _, LevelFilter, filter_fn},
     layer::{Context, SubscriberExt as _},
     registry::LookupSpan,
     util::SubscriberInitExt as _,
@@ -84,11 +85,19 @@ pub fn init(
     ]));
     global::set_tracer_provider(provider.clone());
     let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer(service_name.to_owned()));
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // `RUST_LOG` selects log lines only. The RPC spans (info level) exist
+    // whatever it says: with a global filter, `RUST_LOG=warn` disabled them,
+    // so nothing was exported and no `traceparent` went downstream (every
+    // hop started its own trace). Keeping them for the log layer too leaves
+    // the trace ids on the warnings logged inside a request.
+    let log_filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info"))
+        .or(filter_fn(|m| {
+            m.is_span() && *m.level() <= tracing::Level::INFO
+        }));
     tracing_subscriber::registry()
-        .with(filter)
-        .with(otel)
-        .with(JsonLogLayer::stdout())
+        .with(otel.with_filter(LevelFilter::INFO))
+        .with(JsonLogLayer::stdout().with_filter(log_filter))
         .try_init()
         .map_err(|_| TelemetryError::AlreadyInstalled)?;
     Ok(TelemetryGuard { provider })
