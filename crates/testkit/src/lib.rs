@@ -182,6 +182,7 @@ pub async fn reflection_services(channel: tonic::transport::Channel) -> Vec<Stri
 #[derive(Debug)]
 pub struct ServiceProcess {
     child: tokio::process::Child,
+    reader: tokio::task::JoinHandle<()>,
     /// Main listener.
     pub addr: SocketAddr,
     /// Metrics listener.
@@ -212,7 +213,7 @@ impl ServiceProcess {
         let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let sink = logs.clone();
-        tokio::spawn(async move {
+        let reader = tokio::spawn(async move {
             let mut lines = tokio::io::BufReader::new(stdout).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 let v: serde_json::Value = serde_json::from_str(&line)
@@ -239,6 +240,7 @@ impl ServiceProcess {
         }
         Self {
             child,
+            reader,
             addr: addr.expect("addr"),
             metrics_addr: metrics_addr.expect("metrics addr"),
             logs,
@@ -255,12 +257,14 @@ impl ServiceProcess {
         .expect("SIGTERM");
     }
 
-    /// Waits up to `within` for the process to exit and returns its code.
+    /// Waits up to `within` for the process to exit and returns its code,
+    /// after every line it wrote to stdout has been collected in `logs`.
     pub async fn wait(mut self, within: Duration) -> Option<i32> {
         let status = tokio::time::timeout(within, self.child.wait())
             .await
             .expect("process exits in time")
             .expect("wait");
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.reader).await;
         status.code()
     }
 
