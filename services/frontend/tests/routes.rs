@@ -1092,3 +1092,91 @@ async fn metrics_by_matched_route() {
     assert!(text.contains("http_server_in_flight_requests"));
     assert!(text.contains("grpc_client_handled_total{grpc_code=\"OK\",grpc_method=\"GetProduct\",grpc_service=\"hipstershop.ProductCatalogService\"}"));
 }
+
+#[tokio::test]
+async fn branding_message_and_platform_banner() {
+    let b = Backends::start().await;
+    let mut config = b.config();
+    config.cymbal_branding = true;
+    config.frontend_message = Some("Sale <ends> today".into());
+    config.platform = frontend::Platform::Gcp;
+    config.hostname = Some("frontend-7d9f-abcde".into());
+    let mut c = Client::new(app(config));
+    for path in ["/", "/cart", "/product/NOPE"] {
+        let a = c.get(path).await;
+        assert!(
+            a.body.contains("<title>Cymbal Shops</title>")
+                || a.body.contains("&middot; Cymbal Shops</title>"),
+            "{path}"
+        );
+        assert!(
+            a.body.contains("/static/icons/logo-cymbal.svg?v="),
+            "{path}"
+        );
+        assert!(
+            a.body.contains("/static/icons/favicon-cymbal.svg?v="),
+            "{path}"
+        );
+        assert!(
+            a.body.contains("Sale &#60;ends&#62; today"),
+            "{path}: escaped message bar"
+        );
+        assert!(
+            a.body.contains("class=\"platform-banner gcp-platform\""),
+            "{path}"
+        );
+        assert!(
+            a.body.contains("Running on <strong>Google Cloud</strong>"),
+            "{path}"
+        );
+        assert!(
+            a.body.contains("Pod: <code>frontend-7d9f-abcde</code>"),
+            "{path}"
+        );
+    }
+    // Defaults: Online Boutique, no message bar, `local`.
+    let mut c = Client::new(app(b.config()));
+    let a = c.get("/").await.expect(StatusCode::OK);
+    assert!(a.body.contains("<title>Online Boutique</title>"));
+    assert!(!a.body.contains("notice-bar"));
+    assert!(a.body.contains("class=\"platform-banner local\""));
+}
+
+/// A stand-in packaging service: `GET /<product id>` → dimensions.
+async fn fake_packaging() -> boutique_testkit::TestServer {
+    boutique_testkit::spawn(|listener, shutdown| async move {
+        let app = Router::new().route(
+            "/{id}",
+            axum::routing::get(|axum::extract::Path(id): axum::extract::Path<String>| async move {
+                if id == "OLJCESPC7Z" {
+                    Ok(axum::Json(serde_json::json!({"weight": 0.5, "width": 14.0, "height": 4.5, "depth": 0.0})))
+                } else {
+                    Err(StatusCode::NOT_FOUND)
+                }
+            }),
+        );
+        axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    })
+    .await
+}
+
+#[tokio::test]
+async fn packaging_block_when_the_service_answers() {
+    let b = Backends::start().await;
+    let packaging = fake_packaging().await;
+    let mut config = b.config();
+    config.packaging_url = Some(packaging.url());
+    let mut c = Client::new(app(config));
+    let a = c
+        .get(&format!("/product/{SUNGLASSES}"))
+        .await
+        .expect(StatusCode::OK);
+    assert!(a.body.contains("<h2 id=\"packaging-title\">Packaging</h2>"));
+    assert!(a.body.contains("<dt>Weight</dt><dd>0.5lb</dd>"));
+    assert!(a.body.contains("<dt>Width</dt><dd>14cm</dd>"));
+    assert!(a.body.contains("<dt>Height</dt><dd>4.5cm</dd>"));
+    assert!(a.body.contains("<dt>Depth</dt><dd>n/a</dd>"));
+    // No answer for this product: the page renders without the block.
+    let a = c.get("/product/6E92ZMYYFZ").await.expect(StatusCode::OK);
+    assert!(!a.body.contains("packaging-title"));
+}
