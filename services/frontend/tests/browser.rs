@@ -78,6 +78,46 @@ impl Driver {
     }
 }
 
+/// The browser's fresh profile directory. On drop (also when the test
+/// panics) every process started with it is killed and it is removed, so a
+/// failed run leaves no Chromium behind.
+struct Profile(PathBuf);
+
+impl Profile {
+    fn new() -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let dir = std::env::temp_dir().join(format!(
+            "frontend-browser-test-{}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for Profile {
+    fn drop(&mut self) {
+        let needle = format!("--user-data-dir={}", self.0.display());
+        if let Ok(entries) = std::fs::read_dir("/proc") {
+            for e in entries.flatten() {
+                let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+                    continue;
+                };
+                let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+                if String::from_utf8_lossy(&cmdline).contains(&needle) {
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(pid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 struct Browser {
     client: Client,
     base: String,
@@ -129,7 +169,7 @@ impl Browser {
     async fn text(&self, css: &str) -> String {
         self.client
             .wait()
-            .at_most(Duration::from_secs(10))
+            .at_most(Duration::from_secs(30))
             .for_element(Locator::Css(css))
             .await
             .unwrap_or_else(|e| panic!("no element {css}: {e}"))
@@ -142,7 +182,7 @@ impl Browser {
 
     /// Waits until the element `css` shows `want`.
     async fn wait_text(&self, css: &str, want: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let got = match self.client.find(Locator::Css(css)).await {
                 Ok(e) => e.text().await.unwrap_or_default(),
@@ -164,7 +204,7 @@ impl Browser {
     }
 
     async fn wait_path(&self, want: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let p = self.path().await;
             if want(&p) {
@@ -240,13 +280,8 @@ async fn a_shopper_buys_sunglasses_in_euros() {
     let config = backends.config();
     let shop = boutique_testkit::spawn(move |l, s| frontend::serve(config, l, s)).await;
     let driver = Driver::start().await;
-    let profile = std::env::temp_dir().join(format!(
-        "frontend-browser-test-{}-{}",
-        std::process::id(),
-        Instant::now().elapsed().as_nanos()
-    ));
-    std::fs::create_dir_all(&profile).unwrap();
-    let b = Browser::open(&driver, shop.url(), &profile).await;
+    let profile = Profile::new();
+    let b = Browser::open(&driver, shop.url(), &profile.0).await;
 
     // 1. Home, in dollars, empty cart.
     b.goto("/").await;
@@ -391,6 +426,6 @@ async fn a_shopper_buys_sunglasses_in_euros() {
 
     b.client.close().await.unwrap();
     drop(driver);
-    let _ = std::fs::remove_dir_all(&profile);
+    drop(profile);
     shop.stop().await;
 }
