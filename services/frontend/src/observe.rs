@@ -66,6 +66,23 @@ pub fn preinit(routes: &[(&str, &str, &str)]) {
     }
 }
 
+/// The method label: the standard methods by name, anything else `other`
+/// (clients choose methods; labels must stay few).
+pub fn method_label(m: &http::Method) -> &'static str {
+    match *m {
+        http::Method::GET => "GET",
+        http::Method::HEAD => "HEAD",
+        http::Method::POST => "POST",
+        http::Method::PUT => "PUT",
+        http::Method::DELETE => "DELETE",
+        http::Method::PATCH => "PATCH",
+        http::Method::OPTIONS => "OPTIONS",
+        http::Method::CONNECT => "CONNECT",
+        http::Method::TRACE => "TRACE",
+        _ => "other",
+    }
+}
+
 struct InFlight(&'static IntGauge);
 impl Drop for InFlight {
     fn drop(&mut self) {
@@ -119,11 +136,12 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
     drop(in_flight);
     let elapsed = start.elapsed();
     let status = resp.status();
+    let method_label = method_label(&method);
     m.requests
-        .with_label_values(&[method.as_str(), &route, status.as_str()])
+        .with_label_values(&[method_label, &route, status.as_str()])
         .inc();
     m.duration
-        .with_label_values(&[method.as_str(), &route])
+        .with_label_values(&[method_label, &route])
         .observe(elapsed.as_secs_f64());
     span.record("http.response.status_code", status.as_u16());
     if status.is_server_error() {
@@ -165,4 +183,17 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn method_labels_stay_few() {
+        assert_eq!(method_label(&http::Method::GET), "GET");
+        assert_eq!(method_label(&http::Method::DELETE), "DELETE");
+        let odd = http::Method::from_bytes(b"BREW").unwrap();
+        assert_eq!(method_label(&odd), "other");
+    }
 }

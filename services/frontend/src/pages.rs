@@ -34,8 +34,16 @@ use crate::{
 
 type PageResult = Result<Response, AppError>;
 
+/// Pages carry the visitor's session, cart and currency: never cached by
+/// shared caches, nor stored.
+const PAGE_CACHE: &str = "private, no-store";
+
 fn render(t: &impl Template) -> PageResult {
-    Ok(Html(t.render()?).into_response())
+    Ok((
+        [(header::CACHE_CONTROL, HeaderValue::from_static(PAGE_CACHE))],
+        Html(t.render()?),
+    )
+        .into_response())
 }
 
 fn currencies_error(s: tonic::Status) -> AppError {
@@ -691,7 +699,12 @@ pub async fn render_errors(State(st): State<AppState>, req: Request, next: Next)
                 alert_icon: crate::assets::versioned_url(base, "icons/alert.svg"),
             };
             match page.render() {
-                Ok(html) => (info.status, Html(html)).into_response(),
+                Ok(html) => (
+                    info.status,
+                    [(header::CACHE_CONTROL, HeaderValue::from_static(PAGE_CACHE))],
+                    Html(html),
+                )
+                    .into_response(),
                 Err(e) => {
                     tracing::error!(error = %e, "cannot render the error page");
                     (info.status, info.message).into_response()

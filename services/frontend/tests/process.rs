@@ -172,27 +172,10 @@ async fn logs_metrics_traces_healthcheck_and_sigterm() {
     assert!(body.contains("Uh, oh!") && body.contains("Running on <strong>AWS</strong>"));
 
     // The JSON request log line, with the caller's trace id.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    let line = loop {
-        let found = p
-            .logs
-            .lock()
-            .unwrap()
-            .iter()
-            .find(|l| {
-                l["message"] == "request complete"
-                    && l["http.req.path"] == "/product-meta/OLJCESPC7Z"
-            })
-            .cloned();
-        if let Some(l) = found {
-            break l;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no request log line"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let line = wait_log(&p, |l| {
+        l["message"] == "request complete" && l["http.req.path"] == "/product-meta/OLJCESPC7Z"
+    })
+    .await;
     assert_eq!(line["severity"], "info");
     assert_eq!(line["http.req.method"], "GET");
     assert_eq!(line["http.resp.status"], 200);
@@ -200,17 +183,15 @@ async fn logs_metrics_traces_healthcheck_and_sigterm() {
     assert_eq!(line["session"], "session-under-test");
     assert_eq!(line["trace_id"], TRACE_ID);
     assert_eq!(line["http.req.id"].as_str().unwrap().len(), 36);
-    {
-        let logs = p.logs.lock().unwrap();
-        assert!(logs.iter().any(|l| {
-            l["message"] == "request error"
-                && l["severity"] == "error"
-                && l["error"]
-                    .as_str()
-                    .unwrap_or("")
-                    .starts_with("could not retrieve")
-        }));
-    }
+    wait_log(&p, |l| {
+        l["message"] == "request error"
+            && l["severity"] == "error"
+            && l["error"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("could not retrieve")
+    })
+    .await;
     let metrics = p.scrape().await;
     assert_eq!(
         metric_value(
@@ -253,6 +234,22 @@ async fn logs_metrics_traces_healthcheck_and_sigterm() {
         .await
         .unwrap();
     assert_eq!(down.code(), Some(1));
+}
+
+/// Waits up to 5 s for a log line matching `pred`.
+async fn wait_log(
+    p: &ServiceProcess,
+    pred: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let found = p.logs.lock().unwrap().iter().find(|l| pred(l)).cloned();
+        if let Some(l) = found {
+            return l;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no such log line");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 fn tokio_stream_listener(
