@@ -53,6 +53,7 @@ if [ "$mode" != "--deploy-only" ]; then
   else
     run_check "cargo test (workspace tests)" cargo test --workspace --no-fail-fast
   fi
+  run_check "load smoke (runner + loadgenerator, 0 failures)" bash scripts/smoke-load.sh
 fi
 
 if [ "$mode" != "--rust-only" ]; then
