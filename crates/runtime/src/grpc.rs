@@ -27,7 +27,7 @@ use tower::{Layer, Service};
 use tracing::{Instrument as _, field::Empty};
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use crate::{metrics, telemetry::record_trace_ids};
+use crate::metrics;
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
@@ -55,12 +55,89 @@ pub fn code_name(code: Code) -> &'static str {
 }
 
 /// Splits `/pkg.Service/Method` into its two parts.
-fn split_path(path: &str) -> (String, String) {
-    let mut it = path.trim_start_matches('/').splitn(2, '/');
-    match (it.next(), it.next()) {
-        (Some(s), Some(m)) if !s.is_empty() && !m.is_empty() => (s.to_owned(), m.to_owned()),
-        _ => ("unknown".to_owned(), "unknown".to_owned()),
+fn split_path(path: &str) -> Option<(&str, &str)> {
+    let (service, method) = path.strip_prefix('/')?.split_once('/')?;
+    (!service.is_empty() && !method.is_empty() && !method.contains('/'))
+        .then_some((service, method))
+}
+
+/// Metric handles of one RPC method, resolved once: the hot path does no
+/// label hashing or allocation.
+struct MethodMetrics {
+    service: Box<str>,
+    method: Box<str>,
+    ok: prometheus::IntCounter,
+    seconds: prometheus::Histogram,
+    in_flight: Option<prometheus::IntGauge>,
+}
+
+impl MethodMetrics {
+    fn counter(&self, code: Code) -> prometheus::IntCounter {
+        if code == Code::Ok {
+            return self.ok.clone();
+        }
+        let m = metrics::grpc();
+        let vec = if self.in_flight.is_some() {
+            &m.server_handled
+        } else {
+            &m.client_handled
+        };
+        vec.with_label_values(&[&*self.service, &*self.method, code_name(code)])
     }
+}
+
+type MethodCache = std::sync::RwLock<std::collections::HashMap<Box<str>, Arc<MethodMetrics>>>;
+
+/// True for methods this project serves or calls (the descriptor set plus
+/// reflection), so a client cannot create label values at will.
+fn known_method(service: &str, method: &str) -> bool {
+    crate::descriptor::methods(service)
+        .iter()
+        .any(|m| m == method)
+        || (matches!(
+            service,
+            "grpc.reflection.v1.ServerReflection" | "grpc.reflection.v1alpha.ServerReflection"
+        ) && method == "ServerReflectionInfo")
+}
+
+/// The cached handles of `path` (unknown paths share one `unknown` entry).
+fn method_metrics(server: bool, path: &str) -> Arc<MethodMetrics> {
+    static SERVER: std::sync::OnceLock<MethodCache> = std::sync::OnceLock::new();
+    static CLIENT: std::sync::OnceLock<MethodCache> = std::sync::OnceLock::new();
+    let cache = if server { &SERVER } else { &CLIENT }.get_or_init(Default::default);
+    let (service, method) = match split_path(path) {
+        Some((s, m)) if known_method(s, m) => (s, m),
+        _ => ("unknown", "unknown"),
+    };
+    let key = if service == "unknown" { "" } else { path };
+    if let Some(m) = cache.read().unwrap_or_else(|p| p.into_inner()).get(key) {
+        return m.clone();
+    }
+    let g = metrics::grpc();
+    let labels = [service, method];
+    let entry = Arc::new(if server {
+        MethodMetrics {
+            service: service.into(),
+            method: method.into(),
+            ok: g.server_handled.with_label_values(&[service, method, "OK"]),
+            seconds: g.server_seconds.with_label_values(&labels),
+            in_flight: Some(g.server_in_flight.with_label_values(&labels)),
+        }
+    } else {
+        MethodMetrics {
+            service: service.into(),
+            method: method.into(),
+            ok: g.client_handled.with_label_values(&[service, method, "OK"]),
+            seconds: g.client_seconds.with_label_values(&labels),
+            in_flight: None,
+        }
+    });
+    cache
+        .write()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(key.into())
+        .or_insert(entry)
+        .clone()
 }
 
 /// The status of a unary response as far as the headers tell: tonic sends
@@ -115,28 +192,25 @@ where
     }
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        let (service, method) = split_path(req.uri().path());
+        let mm = method_metrics(true, req.uri().path());
         let parent =
             global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(req.headers())));
         let span = tracing::info_span!(
             "grpc.server",
-            otel.name = %format_args!("{service}/{method}"),
+            otel.name = %format_args!("{}/{}", mm.service, mm.method),
             otel.kind = "server",
             otel.status_code = Empty,
             rpc.system = "grpc",
-            rpc.service = %service,
-            rpc.method = %method,
+            rpc.service = %mm.service,
+            rpc.method = %mm.method,
             rpc.grpc.status_code = Empty,
-            trace_id = Empty,
-            span_id = Empty,
         );
         let _ = span.set_parent(parent);
-        record_trace_ids(&span);
 
-        let m = metrics::grpc();
-        let gauge = m.server_in_flight.with_label_values(&[&service, &method]);
-        gauge.inc();
-        let in_flight = InFlight(gauge);
+        let in_flight = mm.in_flight.clone().map(|g| {
+            g.inc();
+            InFlight(g)
+        });
         let start = Instant::now();
         let fut = {
             let _entered = span.enter();
@@ -150,12 +224,8 @@ where
                     Err(_) => Code::Unknown,
                 };
                 let elapsed = start.elapsed();
-                m.server_handled
-                    .with_label_values(&[&service, &method, code_name(code)])
-                    .inc();
-                m.server_seconds
-                    .with_label_values(&[&service, &method])
-                    .observe(elapsed.as_secs_f64());
+                mm.counter(code).inc();
+                mm.seconds.observe(elapsed.as_secs_f64());
                 drop(in_flight);
                 let span = tracing::Span::current();
                 span.record("rpc.grpc.status_code", code as i32);
@@ -353,15 +423,15 @@ impl Service<http::Request<Body>> for PeerChannel {
     }
 
     fn call(&mut self, mut req: http::Request<Body>) -> Self::Future {
-        let (service, method) = split_path(req.uri().path());
+        let mm = method_metrics(false, req.uri().path());
         let span = tracing::info_span!(
             "grpc.client",
-            otel.name = %format_args!("{service}/{method}"),
+            otel.name = %format_args!("{}/{}", mm.service, mm.method),
             otel.kind = "client",
             otel.status_code = Empty,
             rpc.system = "grpc",
-            rpc.service = %service,
-            rpc.method = %method,
+            rpc.service = %mm.service,
+            rpc.method = %mm.method,
             rpc.grpc.status_code = Empty,
             server.address = %self.peer,
         );
@@ -379,12 +449,13 @@ impl Service<http::Request<Body>> for PeerChannel {
         let fut = self.inner.call(req);
         Box::pin(
             async move {
-                let m = metrics::grpc();
                 let res = match tokio::time::timeout(timeout, fut).await {
                     Ok(res) => res,
                     Err(_) => Ok(Status::deadline_exceeded(format!(
-                        "no answer from {peer} within {} ms ({service}/{method})",
-                        timeout.as_millis()
+                        "no answer from {peer} within {} ms ({}/{})",
+                        timeout.as_millis(),
+                        mm.service,
+                        mm.method
                     ))
                     .into_http()),
                 };
@@ -392,12 +463,8 @@ impl Service<http::Request<Body>> for PeerChannel {
                     Ok(resp) => header_code(resp.headers()),
                     Err(_) => Code::Unavailable,
                 };
-                m.client_handled
-                    .with_label_values(&[&service, &method, code_name(code)])
-                    .inc();
-                m.client_seconds
-                    .with_label_values(&[&service, &method])
-                    .observe(start.elapsed().as_secs_f64());
+                mm.counter(code).inc();
+                mm.seconds.observe(start.elapsed().as_secs_f64());
                 let span = tracing::Span::current();
                 span.record("rpc.grpc.status_code", code as i32);
                 if code != Code::Ok {
@@ -418,9 +485,25 @@ mod tests {
     fn paths_and_codes() {
         assert_eq!(
             split_path("/hipstershop.CartService/AddItem"),
-            ("hipstershop.CartService".into(), "AddItem".into())
+            Some(("hipstershop.CartService", "AddItem"))
         );
-        assert_eq!(split_path("/"), ("unknown".into(), "unknown".into()));
+        assert_eq!(split_path("/"), None);
+        assert_eq!(split_path("/a/b/c"), None);
+        let known = method_metrics(true, "/hipstershop.CartService/AddItem");
+        assert_eq!(
+            (&*known.service, &*known.method),
+            ("hipstershop.CartService", "AddItem")
+        );
+        // Made-up paths never become label values.
+        for path in ["/x.Y/Z", "/hipstershop.CartService/Nope", "garbage"] {
+            let m = method_metrics(true, path);
+            assert_eq!((&*m.service, &*m.method), ("unknown", "unknown"), "{path}");
+        }
+        let r = method_metrics(
+            true,
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        );
+        assert_eq!(&*r.method, "ServerReflectionInfo");
         assert_eq!(code_name(Code::Cancelled), "Canceled");
         let mut h = http::HeaderMap::new();
         assert_eq!(header_code(&h), Code::Ok);

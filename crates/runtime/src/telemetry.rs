@@ -167,23 +167,40 @@ impl TraceIds {
 }
 
 /// Writes one JSON object per event to a writer (stdout in production).
+///
+/// Inside a span, the line carries the span's W3C `trace_id`/`span_id`: the
+/// ones recorded as span fields, else those the OpenTelemetry layer assigned
+/// (looked up only when a line is written, so requests that log nothing pay
+/// nothing for it).
 pub struct JsonLogLayer<W> {
     make_writer: W,
+    dispatch: std::sync::OnceLock<tracing::dispatcher::WeakDispatch>,
 }
 
 impl JsonLogLayer<fn() -> std::io::Stdout> {
     /// Logs to stdout.
     pub fn stdout() -> Self {
-        Self {
-            make_writer: std::io::stdout,
-        }
+        Self::new(std::io::stdout)
     }
 }
 
 impl<W> JsonLogLayer<W> {
     /// Logs to whatever `make_writer` returns (tests use a buffer).
     pub fn new(make_writer: W) -> Self {
-        Self { make_writer }
+        Self {
+            make_writer,
+            dispatch: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The ids the OpenTelemetry layer gave span `id`, if it is installed.
+    fn otel_ids(&self, id: &tracing::span::Id) -> Option<(String, String)> {
+        let dispatch = self.dispatch.get()?.upgrade()?;
+        let cx = tracing_opentelemetry::get_otel_context(id, &dispatch)?;
+        let span = cx.span();
+        let sc = span.span_context();
+        sc.is_valid()
+            .then(|| (sc.trace_id().to_string(), sc.span_id().to_string()))
     }
 }
 
@@ -193,6 +210,10 @@ where
     W: Fn() -> O + 'static,
     O: std::io::Write,
 {
+    fn on_register_dispatch(&self, subscriber: &tracing::Dispatch) {
+        let _ = self.dispatch.set(subscriber.downgrade());
+    }
+
     fn on_new_span(
         &self,
         attrs: &tracing::span::Attributes<'_>,
@@ -245,12 +266,16 @@ where
         obj.insert("target".into(), Value::String(meta.target().into()));
         if let Some(scope) = ctx.event_scope(event) {
             for span in scope {
-                let ext = span.extensions();
-                if let Some(ids) = ext.get::<TraceIds>()
-                    && let (Some(t), Some(s)) = (&ids.trace_id, &ids.span_id)
-                {
-                    obj.insert("trace_id".into(), Value::String(t.clone()));
-                    obj.insert("span_id".into(), Value::String(s.clone()));
+                // The extensions' read guard must be released before the
+                // OpenTelemetry lookup, which locks them for writing.
+                let recorded = {
+                    let ext = span.extensions();
+                    ext.get::<TraceIds>()
+                        .and_then(|ids| Some((ids.trace_id.clone()?, ids.span_id.clone()?)))
+                };
+                if let Some((t, s)) = recorded.or_else(|| self.otel_ids(&span.id())) {
+                    obj.insert("trace_id".into(), Value::String(t));
+                    obj.insert("span_id".into(), Value::String(s));
                     break;
                 }
             }
@@ -360,5 +385,27 @@ mod tests {
         assert_eq!(trace_id.len(), 32);
         assert_ne!(trace_id, "00000000000000000000000000000000");
         assert_eq!(lines[1]["span_id"].as_str().unwrap().len(), 16);
+    }
+
+    #[test]
+    fn ids_come_from_the_otel_layer_without_recording_them() {
+        let buf = Buf::default();
+        let w = buf.clone();
+        let provider = tracer_provider("t", None).unwrap();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("t")))
+            .with(JsonLogLayer::new(move || w.clone()));
+        let expected = tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("req");
+            span.in_scope(|| tracing::warn!("inside"));
+            let cx = span.context();
+            let sc = cx.span().span_context().clone();
+            (sc.trace_id().to_string(), sc.span_id().to_string())
+        });
+        let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let line: Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(line["trace_id"], expected.0.as_str());
+        assert_eq!(line["span_id"], expected.1.as_str());
+        assert_ne!(expected.0, "00000000000000000000000000000000");
     }
 }
