@@ -67,10 +67,15 @@ COPY --from=planner /src/recipe.json recipe.json
 RUN cargo chef cook --release --zigbuild --target "$(cat /rust-target)" --recipe-path recipe.json
 
 COPY . .
-# `boutique` is the all-in-one local runner, not an image. Static-pie musl
-# binaries, stripped by the release profile.
+# Every services/<name> crate except `boutique` (the all-in-one local runner,
+# not an image). Static-pie musl binaries, stripped by the release profile.
 RUN target="$(cat /rust-target)" \
- && cargo zigbuild --release --locked --target "${target}" --workspace --exclude boutique --bins \
+ && set -- \
+ && for m in services/*/Cargo.toml; do \
+      name="${m#services/}"; name="${name%/Cargo.toml}"; \
+      if [ "${name}" != boutique ]; then set -- "$@" -p "${name}"; fi; \
+    done \
+ && cargo zigbuild --release --locked --target "${target}" "$@" --bins \
  && mkdir -p /out \
  && find "target/${target}/release" -maxdepth 1 -type f -perm -u+x -exec cp {} /out/ \; \
  && ls -l /out
