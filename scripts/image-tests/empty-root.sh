@@ -60,6 +60,16 @@ else
   fail "not statically linked: a scratch image could not run it"
 fi
 
+# wait_port PORT: until something accepts connections on 127.0.0.1:PORT (5 s)
+wait_port() {
+  local i
+  for i in $(seq 1 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+  return 1
+}
+
 redis_pid=""
 redis_addr="$(sed -n 's/^REDIS_ADDR=//p' "$work/env")"
 if [ -n "$redis_addr" ]; then
@@ -67,6 +77,7 @@ if [ -n "$redis_addr" ]; then
     redis-server --bind 127.0.0.1 --port "${redis_addr##*:}" --save '' --appendonly no \
       --daemonize no --dir "$work" >"$work/redis.log" 2>&1 &
     redis_pid=$!
+    wait_port "${redis_addr##*:}" || fail "redis-server did not start ($(tail -n 3 "$work/redis.log"))"
   else
     echo "note $svc: redis-server not installed; $redis_addr refuses connections"
   fi
@@ -86,6 +97,7 @@ if [ -z "$port" ]; then
   : >"$work/requests"
   python3 "$here/stub_http.py" "${frontend_addr##*:}" "$work/requests" 2>"$work/stub.err" &
   stub_pid=$!
+  wait_port "${frontend_addr##*:}" || fail "stub HTTP peer did not start ($(tail -n 3 "$work/stub.err"))"
 fi
 
 env -i "${env_vars[@]}" \
