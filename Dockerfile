@@ -71,13 +71,14 @@ COPY . .
 # not an image). Static-pie musl binaries, stripped by the release profile.
 RUN target="$(cat /rust-target)" \
  && set -- \
+ && names="" \
  && for m in services/*/Cargo.toml; do \
       name="${m#services/}"; name="${name%/Cargo.toml}"; \
-      if [ "${name}" != boutique ]; then set -- "$@" -p "${name}"; fi; \
+      if [ "${name}" != boutique ]; then set -- "$@" -p "${name}"; names="${names} ${name}"; fi; \
     done \
  && cargo zigbuild --release --locked --target "${target}" "$@" --bins \
  && mkdir -p /out \
- && find "target/${target}/release" -maxdepth 1 -type f -perm -u+x -exec cp {} /out/ \; \
+ && for name in ${names}; do cp "target/${target}/release/${name}" /out/; done \
  && ls -l /out
 
 ############################################################################
