@@ -13,6 +13,9 @@
 #
 # Usage: scripts/build-static.sh [--no-build]   (--no-build: test what is built)
 # Env:   STATIC_TARGET_DIR (default target/static)
+#        STATIC_PROFILE (default release, what the images ship; the test command
+#        uses `static-test`: the same static linking and run-time needs, built
+#        without LTO so CI spends minutes less on it)
 # Closing line: "static binaries: N passed, N failed, N skipped".
 . "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
@@ -44,10 +47,11 @@ else
   flags='-C target-feature=+crt-static --cfg getrandom_backend="linux_getrandom"'
 fi
 target_dir="${STATIC_TARGET_DIR:-target/static}"
-bin_dir="$target_dir/$triple/release"
+profile="${STATIC_PROFILE:-release}"
+bin_dir="$target_dir/$triple/$profile"
 
 if [ "$build" -eq 1 ]; then
-  log "cargo build --release --target $triple (static; into $target_dir)"
+  log "cargo build --profile $profile --target $triple (static; into $target_dir)"
   t0=$(date +%s)
   pkgs=()   # every services/<name> crate but the all-in-one runner, as the Dockerfile
   for m in services/*/Cargo.toml; do
@@ -56,7 +60,7 @@ if [ "$build" -eq 1 ]; then
   done
   [ "${#pkgs[@]}" -gt 0 ] || die "no services/*/Cargo.toml yet"
   RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }$flags" \
-    cargo build --release --locked --quiet --target "$triple" --target-dir "$target_dir" \
+    cargo build --profile "$profile" --locked --quiet --target "$triple" --target-dir "$target_dir" \
       "${pkgs[@]}" --bins
   log "static build took $(( $(date +%s) - t0 ))s"
 fi
@@ -90,7 +94,7 @@ done
 
 if [ "${#sizes[@]}" -gt 0 ]; then
   echo
-  echo "static binaries ($triple, release profile); gzip -9 approximates the compressed image layer"
+  echo "static binaries ($triple, $profile profile); gzip -9 approximates the compressed image layer"
   printf '%-24s %10s %8s %10s %8s\n' service bytes MiB gzip gz-MiB
   printf '%s\n' "${sizes[@]}"
   echo

@@ -57,6 +57,8 @@ if [ "$mode" != "--deploy-only" ]; then
 fi
 
 if [ "$mode" != "--rust-only" ]; then
+  # The empty-root test of the static binaries does not need the images' LTO.
+  export STATIC_PROFILE="${STATIC_PROFILE:-static-test}"
   for check in images helm platform github; do
     script="scripts/check-$check.sh"
     if [ -f "$script" ]; then
