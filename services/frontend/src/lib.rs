@@ -25,6 +25,7 @@ use axum::{
     Router,
     middleware::{from_fn, from_fn_with_state},
     routing::{any, get, post},
+    serve::ListenerExt as _,
 };
 use boutique_runtime::{Probe, ServiceInfo};
 use tokio::net::TcpListener;
@@ -145,6 +146,11 @@ pub async fn serve(
         "frontend configured"
     );
     let app = router(AppState::new(config)?);
+    // Without TCP_NODELAY, Nagle's algorithm holds small writes back for a
+    // delayed ACK.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
