@@ -47,6 +47,7 @@ SERVICES = [
 ]
 
 COMMANDS = []
+RESULTS = {"idle": {}, "peak": {}, "rpc": {}, "pages": {}}
 
 
 def sh(cmd, **kw):
@@ -178,6 +179,7 @@ def per_rpc_section(args):
                     out.append(f"| {rpc} | {streams} | failed: {r.stderr.strip()[:80]} | | | |")
                     continue
                 errs = sum(res["errors"].values())
+                RESULTS["rpc"][(rpc, streams)] = res
                 out.append(f"| {rpc} | {streams} | {res['rps']:,} | {res['p50_us'] / 1000:.2f} ms | "
                            f"{res['p99_us'] / 1000:.2f} ms | {errs} |")
         for p in started:
@@ -229,11 +231,42 @@ def frontend_section(args):
     for name, path, headers in [("home `/`", "/", []), ("product `/product/OLJCESPC7Z`", "/product/OLJCESPC7Z", []),
                                 ("cart `/cart`", "/cart", [f"Cookie: {cookie}"])]:
         rps, p50, p99, non2xx, errs = wrk(base + path, args.page_seconds, headers)
+        RESULTS["pages"][path] = (rps, p50, p99)
         out.append(f"| {name} | {rps:,.0f} | {p50} | {p99} | {non2xx} | {errs or 'none'} |")
     for p in procs.values():
         p.stop()
     out.append("")
     return out
+
+
+def wrk_ms(v):
+    m = re.match(r"([\d.]+)(us|ms|s)$", v or "")
+    if not m:
+        return float("inf")
+    return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+
+
+def targets_section():
+    """Issue 9's targets, each marked met or missed from this run's numbers."""
+    rows = ["## Targets", "", "| target | measured | met |", "|---|---|---|"]
+
+    def row(name, measured, ok):
+        rows.append(f"| {name} | {measured} | {'yes' if ok else '**no**'} |")
+
+    worst_idle = max(RESULTS["idle"].items(), key=lambda kv: kv[1], default=("-", 0))
+    row("every service ≤ 4 MiB idle RSS", f"max {mib(worst_idle[1])} MiB ({worst_idle[0]})", worst_idle[1] <= 4096)
+    worst_peak = max(RESULTS["peak"].items(), key=lambda kv: kv[1], default=("-", 0))
+    row("every service ≤ 10 MiB under load", f"max {mib(worst_peak[1])} MiB ({worst_peak[0]})", worst_peak[1] <= 10240)
+    home = RESULTS["pages"].get("/")
+    if home:
+        row("frontend home p99 ≤ 20 ms at 32 connections", home[2], wrk_ms(home[2]) <= 20)
+    gp = max((RESULTS["rpc"].get(("ProductCatalogService/GetProduct", c), {}).get("rps", 0) for c in (16, 50)))
+    row("catalog GetProduct ≥ 50k req/s on one core", f"{gp:,} req/s", gp >= 50000)
+    conv = RESULTS["rpc"].get(("CurrencyService/Convert", 16))
+    if conv:
+        row("currency Convert p99 ≤ 1 ms at 16 streams", f"{conv['p99_us'] / 1000:.2f} ms", conv["p99_us"] <= 1000)
+    rows.append("")
+    return rows
 
 
 def mib(kib):
@@ -285,6 +318,7 @@ def main():
     total_idle = 0
     for name, proc in procs.items():
         r = proc.rss()
+        RESULTS["idle"][name] = r
         total_idle += r
         out.append(f"| {name} | {proc.cold_ms:.0f} ms | {mib(r)} MiB |")
     out += [f"| **whole shop (10 processes)** | | **{mib(total_idle)} MiB** |", ""]
@@ -312,6 +346,7 @@ def main():
             f"exit code {lg.returncode} (non-zero means failures).", "", "```", lg.stdout.rstrip(), "```", "",
             "| service | peak RSS under load |", "|---|---|"]
     for name, proc in procs.items():
+        RESULTS["peak"][name] = proc.peak
         out.append(f"| {name} | {mib(proc.peak)} MiB |")
     out.append("")
     codes = {name: proc.stop() for name, proc in procs.items()}
@@ -333,6 +368,10 @@ def main():
     runner.terminate()
     runner.wait(timeout=15)
 
+    out += targets_section()
+    findings = ROOT / "bench" / "FINDINGS.md"
+    if findings.exists():
+        out += [findings.read_text().rstrip(), ""]
     out += ["## Commands", "", "```"] + COMMANDS + ["```", ""]
     (ROOT / "BENCHMARKS.md").write_text("\n".join(out))
     print("\n".join(out))
