@@ -239,6 +239,32 @@ def frontend_section(args):
     return out
 
 
+def image_section():
+    """Compressed image size estimate: an image is `scratch` + one static binary, so
+    its one layer is about the gzip of that binary."""
+    static = ROOT / "target" / "static" / "x86_64-unknown-linux-gnu" / "release"
+    src = static if static.exists() else REL
+    out = ["## Image sizes (estimate)", "",
+           "Every image is `FROM scratch` plus one static binary, so its compressed size is about `gzip -9` of "
+           f"that binary (here: `{src.relative_to(ROOT)}`, "
+           + ("static glibc from `STATIC_PROFILE=release bash scripts/build-static.sh`; the images ship static musl"
+              if src == static else "dynamic release build; run `STATIC_PROFILE=release bash scripts/build-static.sh` "
+              "first for the static binaries") + "). No container engine runs here to build the images themselves.",
+           "", "| image | binary | compressed (gzip -9) | target |", "|---|---|---|---|"]
+    import gzip
+    for name, _, _ in SERVICES + [("loadgenerator", None, [])]:
+        p = src / name
+        if not p.exists():
+            continue
+        data = p.read_bytes()
+        gz = len(gzip.compress(data, 9))
+        limit = 15 if name == "frontend" else 12
+        out.append(f"| {name} | {len(data) / 1048576:.2f} MiB | {gz / 1048576:.2f} MiB | "
+                   f"≤ {limit} MB: {'yes' if gz <= limit * 1_000_000 else '**no**'} |")
+    out.append("")
+    return out
+
+
 def wrk_ms(v):
     m = re.match(r"([\d.]+)(us|ms|s)$", v or "")
     if not m:
@@ -306,6 +332,8 @@ def main():
         if p.exists():
             out.append(f"| {name} | {p.stat().st_size / 1024 / 1024:.2f} MiB |")
     out.append("")
+
+    out += image_section()
 
     print("starting the shop as ten processes ...", file=sys.stderr)
     procs = start_shop()
