@@ -309,3 +309,41 @@ pub fn metric_value(exposition: &str, name: &str, labels: &[(&str, &str)]) -> Op
             if all { value.parse().ok() } else { None }
         })
 }
+
+/// Runs `<bin> healthcheck` against `127.0.0.1:port` and returns its exit code.
+pub async fn run_healthcheck(bin: &str, port: u16) -> Option<i32> {
+    tokio::process::Command::new(workspace_bin(bin))
+        .arg("healthcheck")
+        .env("PORT", port.to_string())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .await
+        .unwrap_or_else(|e| panic!("cannot run {bin} healthcheck: {e}"))
+        .code()
+}
+
+/// Waits up to 5 s until `logs` holds a line matching `pred`, and returns it.
+pub async fn wait_for_log(
+    logs: &std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+    pred: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let found = logs
+            .lock()
+            .expect("log lock")
+            .iter()
+            .find(|l| pred(l))
+            .cloned();
+        if let Some(l) = found {
+            return l;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            panic!(
+                "no such log line among {:#?}",
+                logs.lock().expect("log lock")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

@@ -3,25 +3,16 @@
 
 use std::time::{Duration, Instant};
 
-use boutique_testkit::{ServiceProcess, metric_value, redis::RedisServer, workspace_bin};
-
-async fn healthcheck(port: u16) -> Option<i32> {
-    tokio::process::Command::new(workspace_bin("cartservice"))
-        .arg("healthcheck")
-        .env("PORT", port.to_string())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .await
-        .expect("run cartservice healthcheck")
-        .code()
-}
+use boutique_testkit::{
+    ServiceProcess, metric_value, redis::RedisServer, run_healthcheck, workspace_bin,
+};
 
 #[tokio::test]
 async fn starts_with_redis_down_and_becomes_healthy_when_it_answers() {
     let mut redis = RedisServer::start().await;
     redis.kill();
     let p = ServiceProcess::start("cartservice", &[("REDIS_ADDR", &redis.addr())]).await;
-    assert_eq!(healthcheck(p.addr.port()).await, Some(1));
+    assert_eq!(run_healthcheck("cartservice", p.addr.port()).await, Some(1));
     let text = p.scrape().await;
     assert_eq!(
         metric_value(&text, "cartservice_store_up", &[("store", "redis")]),
@@ -30,7 +21,7 @@ async fn starts_with_redis_down_and_becomes_healthy_when_it_answers() {
 
     redis.restart().await;
     let deadline = Instant::now() + Duration::from_secs(10);
-    while healthcheck(p.addr.port()).await != Some(0) {
+    while run_healthcheck("cartservice", p.addr.port()).await != Some(0) {
         assert!(Instant::now() < deadline, "never became healthy");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -56,7 +47,7 @@ async fn starts_with_redis_down_and_becomes_healthy_when_it_answers() {
 #[tokio::test]
 async fn memory_store_is_healthy_at_once() {
     let p = ServiceProcess::start("cartservice", &[]).await;
-    assert_eq!(healthcheck(p.addr.port()).await, Some(0));
+    assert_eq!(run_healthcheck("cartservice", p.addr.port()).await, Some(0));
     let text = p.scrape().await;
     assert_eq!(
         metric_value(&text, "cartservice_store_up", &[("store", "memory")]),

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use boutique_testkit::{ServiceProcess, dead_addr, metric_value, workspace_bin};
+use boutique_testkit::{ServiceProcess, dead_addr, metric_value, run_healthcheck, workspace_bin};
 
 const PEERS: [&str; 6] = [
     "PRODUCT_CATALOG_SERVICE_ADDR",
@@ -19,13 +19,10 @@ async fn starts_with_every_peer_down_and_exposes_its_metrics() {
     let dead = dead_addr().await;
     let env: Vec<(&str, &str)> = PEERS.iter().map(|p| (*p, dead.as_str())).collect();
     let p = ServiceProcess::start("checkoutservice", &env).await;
-    let ok = tokio::process::Command::new(workspace_bin("checkoutservice"))
-        .arg("healthcheck")
-        .env("PORT", p.addr.port().to_string())
-        .status()
-        .await
-        .unwrap();
-    assert!(ok.success());
+    assert_eq!(
+        run_healthcheck("checkoutservice", p.addr.port()).await,
+        Some(0)
+    );
     let text = p.scrape().await;
     assert_eq!(
         metric_value(

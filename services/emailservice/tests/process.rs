@@ -1,16 +1,13 @@
 //! The real binary: one confirmation, its log line, `/metrics`, and a clean
 //! exit on SIGTERM.
 
-use std::{
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::time::Duration;
 
 use boutique_proto::hipstershop::{
     Address, CartItem, Money, OrderItem, OrderResult, SendOrderConfirmationRequest,
     email_service_client::EmailServiceClient,
 };
-use boutique_testkit::{ServiceProcess, connect, metric_value};
+use boutique_testkit::{ServiceProcess, connect, metric_value, wait_for_log};
 
 #[tokio::test]
 async fn renders_logs_one_line_and_exits_zero_on_sigterm() {
@@ -70,7 +67,7 @@ async fn renders_logs_one_line_and_exits_zero_on_sigterm() {
     p.terminate();
     let logs = p.logs.clone();
     assert_eq!(p.wait(Duration::from_secs(5)).await, Some(0));
-    wait_for_log(&logs, "stopped").await;
+    wait_for_log(&logs, |l| l["message"] == "stopped").await;
     let logs = logs.lock().unwrap();
     let rendered: Vec<_> = logs
         .iter()
@@ -87,25 +84,5 @@ async fn renders_logs_one_line_and_exits_zero_on_sigterm() {
     assert!(
         logs.iter().all(|l| !l.to_string().contains("<html")),
         "{logs:#?}"
-    );
-}
-
-/// Waits (≤ 2 s) until the log reader has seen a line with `message`: the
-/// process may exit before its last lines have been read from the pipe.
-async fn wait_for_log(logs: &Arc<Mutex<Vec<serde_json::Value>>>, message: &str) {
-    for _ in 0..200 {
-        if logs
-            .lock()
-            .expect("log lock")
-            .iter()
-            .any(|l| l["message"] == message)
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!(
-        "no {message:?} log line: {:#?}",
-        logs.lock().expect("log lock")
     );
 }

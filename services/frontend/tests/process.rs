@@ -16,7 +16,9 @@ use boutique_proto::hipstershop::{
     SearchProductsResponse,
     product_catalog_service_server::{ProductCatalogService, ProductCatalogServiceServer},
 };
-use boutique_testkit::{ServiceProcess, metric_value, spawn, workspace_bin};
+use boutique_testkit::{
+    ServiceProcess, metric_value, run_healthcheck, spawn, wait_for_log, workspace_bin,
+};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tonic::{Request, Response, Status};
 
@@ -172,7 +174,7 @@ async fn logs_metrics_traces_healthcheck_and_sigterm() {
     assert!(body.contains("Uh, oh!") && body.contains("Running on <strong>AWS</strong>"));
 
     // The JSON request log line, with the caller's trace id.
-    let line = wait_log(&p, |l| {
+    let line = wait_for_log(&p.logs, |l| {
         l["message"] == "request complete" && l["http.req.path"] == "/product-meta/OLJCESPC7Z"
     })
     .await;
@@ -183,7 +185,7 @@ async fn logs_metrics_traces_healthcheck_and_sigterm() {
     assert_eq!(line["session"], "session-under-test");
     assert_eq!(line["trace_id"], TRACE_ID);
     assert_eq!(line["http.req.id"].as_str().unwrap().len(), 36);
-    wait_log(&p, |l| {
+    wait_for_log(&p.logs, |l| {
         l["message"] == "request error"
             && l["severity"] == "error"
             && l["error"]
@@ -215,41 +217,12 @@ async fn logs_metrics_traces_healthcheck_and_sigterm() {
     );
 
     // `frontend healthcheck` probes GET /_healthz.
-    let port = p.addr.port().to_string();
-    let ok = tokio::process::Command::new(workspace_bin("frontend"))
-        .arg("healthcheck")
-        .env("PORT", &port)
-        .status()
-        .await
-        .unwrap();
-    assert!(ok.success());
+    let port = p.addr.port();
+    assert_eq!(run_healthcheck("frontend", port).await, Some(0));
 
     p.terminate();
     assert_eq!(p.wait(Duration::from_secs(10)).await, Some(0));
-    let down = tokio::process::Command::new(workspace_bin("frontend"))
-        .arg("healthcheck")
-        .env("PORT", &port)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .await
-        .unwrap();
-    assert_eq!(down.code(), Some(1));
-}
-
-/// Waits up to 5 s for a log line matching `pred`.
-async fn wait_log(
-    p: &ServiceProcess,
-    pred: impl Fn(&serde_json::Value) -> bool,
-) -> serde_json::Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let found = p.logs.lock().unwrap().iter().find(|l| pred(l)).cloned();
-        if let Some(l) = found {
-            return l;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "no such log line");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    assert_eq!(run_healthcheck("frontend", port).await, Some(1));
 }
 
 fn tokio_stream_listener(

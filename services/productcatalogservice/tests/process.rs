@@ -6,7 +6,7 @@ use std::time::Duration;
 use boutique_proto::hipstershop::{
     GetProductRequest, product_catalog_service_client::ProductCatalogServiceClient,
 };
-use boutique_testkit::{ServiceProcess, connect, metric_value, workspace_bin};
+use boutique_testkit::{ServiceProcess, connect, metric_value, run_healthcheck, workspace_bin};
 
 #[tokio::test]
 async fn sigterm_lets_in_flight_calls_finish_then_exits_zero() {
@@ -58,24 +58,17 @@ async fn sigterm_lets_in_flight_calls_finish_then_exits_zero() {
 #[tokio::test]
 async fn healthcheck_argument_probes_the_running_service() {
     let p = ServiceProcess::start("productcatalogservice", &[]).await;
-    let port = p.addr.port().to_string();
-    let ok = tokio::process::Command::new(workspace_bin("productcatalogservice"))
-        .arg("healthcheck")
-        .env("PORT", &port)
-        .status()
-        .await
-        .unwrap();
-    assert!(ok.success());
+    let port = p.addr.port();
+    assert_eq!(
+        run_healthcheck("productcatalogservice", p.addr.port()).await,
+        Some(0)
+    );
     p.terminate();
     assert_eq!(p.wait(Duration::from_secs(5)).await, Some(0));
-    let down = tokio::process::Command::new(workspace_bin("productcatalogservice"))
-        .arg("healthcheck")
-        .env("PORT", &port)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .await
-        .unwrap();
-    assert_eq!(down.code(), Some(1));
+    assert_eq!(
+        run_healthcheck("productcatalogservice", port).await,
+        Some(1)
+    );
 }
 
 #[tokio::test]

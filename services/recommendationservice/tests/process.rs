@@ -1,15 +1,14 @@
 //! The real binary against an in-process catalog: one call, `/metrics`,
 //! configuration errors and a clean exit on SIGTERM.
 
-use std::{
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::time::Duration;
 
 use boutique_proto::hipstershop::{
     ListRecommendationsRequest, recommendation_service_client::RecommendationServiceClient,
 };
-use boutique_testkit::{ServiceProcess, connect, dead_addr, metric_value, spawn, workspace_bin};
+use boutique_testkit::{
+    ServiceProcess, connect, dead_addr, metric_value, spawn, wait_for_log, workspace_bin,
+};
 use tonic::Code;
 
 #[tokio::test]
@@ -68,7 +67,7 @@ async fn recommends_reports_metrics_and_exits_zero_on_sigterm() {
     p.terminate();
     let logs = p.logs.clone();
     assert_eq!(p.wait(Duration::from_secs(5)).await, Some(0));
-    wait_for_log(&logs, "stopped").await;
+    wait_for_log(&logs, |l| l["message"] == "stopped").await;
     let logs = logs.lock().unwrap().clone();
     let line = logs
         .iter()
@@ -115,7 +114,7 @@ async fn catalog_down_is_unavailable_and_the_process_survives() {
     p.terminate();
     let logs = p.logs.clone();
     assert_eq!(p.wait(Duration::from_secs(5)).await, Some(0));
-    wait_for_log(&logs, "stopped").await;
+    wait_for_log(&logs, |l| l["message"] == "stopped").await;
     let logs = logs.lock().unwrap().clone();
     let failed: Vec<_> = logs
         .iter()
@@ -157,24 +156,4 @@ async fn catalog_address_is_required_and_checked() {
         assert_eq!(out.status.code(), Some(2), "{value:?}");
         assert_eq!(String::from_utf8_lossy(&out.stderr).trim(), expected);
     }
-}
-
-/// Waits (≤ 2 s) until the log reader has seen a line with `message`: the
-/// process may exit before its last lines have been read from the pipe.
-async fn wait_for_log(logs: &Arc<Mutex<Vec<serde_json::Value>>>, message: &str) {
-    for _ in 0..200 {
-        if logs
-            .lock()
-            .expect("log lock")
-            .iter()
-            .any(|l| l["message"] == message)
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!(
-        "no {message:?} log line: {:#?}",
-        logs.lock().expect("log lock")
-    );
 }
