@@ -54,6 +54,12 @@ if [ "$mode" != "--deploy-only" ]; then
     run_check "cargo test (workspace tests)" cargo test --workspace --no-fail-fast
   fi
   run_check "load smoke (runner + loadgenerator, 0 failures)" bash scripts/smoke-load.sh
+  # The advisory database needs GitHub (the CI workflow checks it); the rest works offline.
+  if ! cargo deny --version >/dev/null 2>&1; then
+    step "installing cargo-deny from crates.io"
+    cargo install --locked --quiet cargo-deny@0.20.2
+  fi
+  run_check "cargo deny (licenses, bans, sources)" cargo deny --offline check licenses bans sources
 fi
 
 if [ "$mode" != "--rust-only" ]; then
