@@ -1,49 +1,20 @@
 //! The cart with its default in-memory store, over real gRPC on an ephemeral
 //! loopback port.
 
+mod common;
+
 use boutique_proto::hipstershop::{
-    AddItemRequest, CartItem, EmptyCartRequest, GetCartRequest,
-    cart_service_client::CartServiceClient,
+    AddItemRequest, EmptyCartRequest, GetCartRequest, cart_service_client::CartServiceClient,
 };
 use boutique_testkit::{TestServer, assert_health, metric_value, reflection_services, spawn};
 use cartservice::{Config, serve};
+use common::{add, item, items};
 use tonic::{Code, transport::Channel};
 
 async fn start() -> (TestServer, CartServiceClient<Channel>) {
     let server = spawn(|l, s| serve(Config::default(), l, s)).await;
     let client = CartServiceClient::new(server.channel().await);
     (server, client)
-}
-
-fn item(id: &str, quantity: i32) -> CartItem {
-    CartItem {
-        product_id: id.into(),
-        quantity,
-    }
-}
-
-async fn add(c: &mut CartServiceClient<Channel>, user: &str, id: &str, q: i32) {
-    c.add_item(AddItemRequest {
-        user_id: user.into(),
-        item: Some(item(id, q)),
-    })
-    .await
-    .unwrap_or_else(|s| panic!("AddItem({user}, {id}, {q}): {s}"));
-}
-
-async fn items(c: &mut CartServiceClient<Channel>, user: &str) -> Vec<CartItem> {
-    let cart = c
-        .get_cart(GetCartRequest {
-            user_id: user.into(),
-        })
-        .await
-        .unwrap_or_else(|s| panic!("GetCart({user}): {s}"))
-        .into_inner();
-    assert_eq!(
-        cart.user_id, user,
-        "GetCart answers with the requested user"
-    );
-    cart.items
 }
 
 #[tokio::test]

@@ -4,6 +4,8 @@
 //! process, so the process-global `cartservice_store_up` gauge is not
 //! shared with these tests' healthy services).
 
+mod common;
+
 use std::{
     collections::HashMap,
     time::{Duration, Instant},
@@ -14,12 +16,13 @@ use boutique_proto::{
         HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
     },
     hipstershop::{
-        AddItemRequest, Cart, CartItem, EmptyCartRequest, GetCartRequest,
+        AddItemRequest, Cart, EmptyCartRequest, GetCartRequest,
         cart_service_client::CartServiceClient,
     },
 };
 use boutique_testkit::{TestServer, redis::RedisServer, reflection_services, spawn};
 use cartservice::{Config, serve};
+use common::{add, item, items};
 use prost::Message as _;
 use redis::aio::MultiplexedConnection;
 use tonic::{Code, transport::Channel};
@@ -40,34 +43,6 @@ async fn raw(redis: &RedisServer) -> MultiplexedConnection {
         .get_multiplexed_async_connection()
         .await
         .expect("connect to the test Redis")
-}
-
-fn item(id: &str, quantity: i32) -> CartItem {
-    CartItem {
-        product_id: id.into(),
-        quantity,
-    }
-}
-
-async fn add(c: &mut CartServiceClient<Channel>, user: &str, id: &str, q: i32) {
-    c.add_item(AddItemRequest {
-        user_id: user.into(),
-        item: Some(item(id, q)),
-    })
-    .await
-    .unwrap_or_else(|s| panic!("AddItem({user}, {id}, {q}): {s}"));
-}
-
-async fn items(c: &mut CartServiceClient<Channel>, user: &str) -> Vec<CartItem> {
-    let cart = c
-        .get_cart(GetCartRequest {
-            user_id: user.into(),
-        })
-        .await
-        .unwrap_or_else(|s| panic!("GetCart({user}): {s}"))
-        .into_inner();
-    assert_eq!(cart.user_id, user);
-    cart.items
 }
 
 async fn hgetall(conn: &mut MultiplexedConnection, key: &str) -> HashMap<String, Vec<u8>> {

@@ -2,6 +2,8 @@
 //! test binary (= process) because it asserts the process-global
 //! `cartservice_store_up{store="redis"}` gauge.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use boutique_proto::{
@@ -14,14 +16,8 @@ use boutique_proto::{
 };
 use boutique_testkit::{metric_value, redis::RedisServer, spawn};
 use cartservice::{Config, serve};
+use common::item;
 use tonic::{Code, Status, transport::Channel};
-
-fn item(id: &str, quantity: i32) -> CartItem {
-    CartItem {
-        product_id: id.into(),
-        quantity,
-    }
-}
 
 async fn get(c: &mut CartServiceClient<Channel>, user: &str) -> Result<Vec<CartItem>, Status> {
     c.get_cart(GetCartRequest {
