@@ -196,6 +196,18 @@ pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_nanos(total_nanos.round() as u64))
 }
 
+/// The configuration of a service with no settings of its own (services
+/// re-export it as their `Config`, so the runner and tests treat all alike).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NoConfig;
+
+impl NoConfig {
+    /// Nothing to read beyond the runtime's variables.
+    pub fn from_env(_env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self)
+    }
+}
+
 /// Settings every service process shares (see `docs/CONVENTIONS.md`).
 #[derive(Debug, Clone)]
 pub struct RuntimeConfig {

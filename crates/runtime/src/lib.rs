@@ -12,7 +12,7 @@ pub mod metrics;
 pub mod run;
 pub mod telemetry;
 
-pub use config::{ConfigError, Env, RuntimeConfig};
+pub use config::{ConfigError, Env, NoConfig, RuntimeConfig};
 pub use grpc::{DEFAULT_CALL_TIMEOUT, GrpcServer, PeerChannel, ServeError};
 pub use healthcheck::Probe;
 pub use run::{ServiceInfo, Shutdown, run};

@@ -17,7 +17,7 @@ use boutique_proto::{
     },
     service_names,
 };
-use boutique_runtime::{ConfigError, Env, GrpcServer, Probe, ServeError, ServiceInfo};
+use boutique_runtime::{GrpcServer, Probe, ServeError, ServiceInfo};
 use rand::Rng;
 use tokio::net::TcpListener;
 use tonic::{Request, Response, Status};
@@ -31,15 +31,7 @@ pub const INFO: ServiceInfo = ServiceInfo {
 };
 
 /// The service has no settings of its own.
-#[derive(Debug, Clone, Default)]
-pub struct Config;
-
-impl Config {
-    /// Nothing to read beyond the runtime's variables.
-    pub fn from_env(_env: &Env) -> Result<Self, ConfigError> {
-        Ok(Self)
-    }
-}
+pub use boutique_runtime::NoConfig as Config;
 
 /// One ad of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

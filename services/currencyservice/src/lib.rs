@@ -22,7 +22,7 @@ use boutique_proto::{
     },
     service_names,
 };
-use boutique_runtime::{ConfigError, Env, GrpcServer, Probe, ServeError, ServiceInfo};
+use boutique_runtime::{GrpcServer, Probe, ServeError, ServiceInfo};
 use rust_decimal::{Decimal, RoundingStrategy, prelude::ToPrimitive as _};
 use tokio::net::TcpListener;
 use tonic::{Request, Response, Status};
@@ -36,15 +36,7 @@ pub const INFO: ServiceInfo = ServiceInfo {
 };
 
 /// The service has no settings of its own.
-#[derive(Debug, Clone, Default)]
-pub struct Config;
-
-impl Config {
-    /// Nothing to read beyond the runtime's variables.
-    pub fn from_env(_env: &Env) -> Result<Self, ConfigError> {
-        Ok(Self)
-    }
-}
+pub use boutique_runtime::NoConfig as Config;
 
 /// Why a conversion was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,7 +19,7 @@ use boutique_proto::{
     },
     service_names,
 };
-use boutique_runtime::{ConfigError, Env, GrpcServer, Probe, ServeError, ServiceInfo};
+use boutique_runtime::{GrpcServer, Probe, ServeError, ServiceInfo};
 use rand::Rng;
 use tokio::net::TcpListener;
 use tonic::{Request, Response, Status};
@@ -33,15 +33,7 @@ pub const INFO: ServiceInfo = ServiceInfo {
 };
 
 /// The service has no settings of its own.
-#[derive(Debug, Clone, Default)]
-pub struct Config;
-
-impl Config {
-    /// Nothing to read beyond the runtime's variables.
-    pub fn from_env(_env: &Env) -> Result<Self, ConfigError> {
-        Ok(Self)
-    }
-}
+pub use boutique_runtime::NoConfig as Config;
 
 /// The flat shipping rate, in US cents.
 pub const FLAT_RATE_CENTS: u32 = 899;
