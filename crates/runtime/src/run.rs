@@ -62,6 +62,19 @@ pub async fn bind(addr: SocketAddr, message: &'static str) -> std::io::Result<Tc
     Ok(listener)
 }
 
+/// Binds `addr`, logs "metrics listening" with the real address, and serves
+/// `/metrics` there until `token` is cancelled.
+pub async fn spawn_metrics(addr: SocketAddr, token: &CancellationToken) -> std::io::Result<()> {
+    let listener = bind(addr, "metrics listening").await?;
+    let shutdown = token.clone().cancelled_owned();
+    tokio::spawn(async move {
+        if let Err(e) = metrics::serve(listener, shutdown).await {
+            tracing::error!(error = %e, "metrics endpoint failed");
+        }
+    });
+    Ok(())
+}
+
 /// Runs a service binary to completion and returns its exit code:
 /// 0 after a clean (signalled) shutdown, 1 on a runtime failure,
 /// 2 on invalid configuration.
@@ -163,19 +176,9 @@ where
         std::task::Poll::Ready(())
     })
     .await;
-    match bind(rc.metrics_listen, "metrics listening").await {
-        Ok(l) => {
-            let t = token.clone();
-            tokio::spawn(async move {
-                if let Err(e) = metrics::serve(l, t.cancelled_owned()).await {
-                    tracing::error!(error = %e, "metrics endpoint failed");
-                }
-            });
-        }
-        Err(e) => {
-            tracing::error!(addr = %rc.metrics_listen, error = %e, "cannot bind the metrics port");
-            return ExitCode::from(1);
-        }
+    if let Err(e) = spawn_metrics(rc.metrics_listen, &token).await {
+        tracing::error!(addr = %rc.metrics_listen, error = %e, "cannot bind the metrics port");
+        return ExitCode::from(1);
     }
     let result = tokio::select! {
         r = async { match early.take() { Some(r) => r, None => serve_fut.await } } => r.map_err(|e| e.to_string()),

@@ -20,7 +20,7 @@ use std::{
     time::Duration,
 };
 
-use boutique_runtime::{ConfigError, Env, config::TracingConfig, metrics, run, telemetry};
+use boutique_runtime::{ConfigError, Env, config::TracingConfig, run, telemetry};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -137,19 +137,9 @@ async fn run_shop(host: std::net::IpAddr, ephemeral: bool, metrics_port: u16) ->
     }
     let metrics_addr = SocketAddr::new(host, if ephemeral { 0 } else { metrics_port });
     let token = CancellationToken::new();
-    match run::bind(metrics_addr, "metrics listening").await {
-        Ok(l) => {
-            let t = token.clone();
-            tokio::spawn(async move {
-                if let Err(e) = metrics::serve(l, t.cancelled_owned()).await {
-                    tracing::error!(error = %e, "metrics endpoint failed");
-                }
-            });
-        }
-        Err(e) => {
-            tracing::error!(addr = %metrics_addr, error = %e, "cannot bind the metrics port");
-            return ExitCode::from(1);
-        }
+    if let Err(e) = run::spawn_metrics(metrics_addr, &token).await {
+        tracing::error!(addr = %metrics_addr, error = %e, "cannot bind the metrics port");
+        return ExitCode::from(1);
     }
     let mut pairs: Vec<(String, String)> = std::env::vars().collect();
     for (var, service) in PEERS {
